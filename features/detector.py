@@ -46,10 +46,8 @@ class Detector:
         table = grouped_features(rr_grouped, layout, self.feature_settings)
 
         probability = self.model.predict_proba(table.to_numpy())[:, 1] if len(table) else np.zeros(0)
-        decision = decide(probability, layout.start, layout.end, self.post_processing)
         artifact = table["artifact"].to_numpy().astype(np.int8)
-        # An artifact is a measurement error, not a heart rhythm: it never counts as an anomaly.
-        decision[artifact == 1] = 0
+        decision = decide(probability, layout.start, layout.end, self.post_processing, artifact)
 
         episodes = count_episodes(decision, layout.codes, layout.start, layout.n_recordings)
         duration_ms = np.bincount(layout.codes, weights=rr_grouped, minlength=layout.n_recordings)

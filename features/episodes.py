@@ -52,8 +52,18 @@ def run_lengths(positive: np.ndarray, start: np.ndarray) -> tuple[np.ndarray, np
     return run_start, lengths[run_id] if n else lengths
 
 
-def decide(probability: np.ndarray, start: np.ndarray, end: np.ndarray, settings: PostProcessing) -> np.ndarray:
-    """Return 0/1 decisions per beat after smoothing, thresholding, dropping short runs and widening."""
+def decide(
+    probability: np.ndarray,
+    start: np.ndarray,
+    end: np.ndarray,
+    settings: PostProcessing,
+    artifact: np.ndarray | None = None,
+) -> np.ndarray:
+    """Return 0/1 decisions per beat after smoothing, thresholding, dropping short runs and widening.
+
+    An artifact is a measurement error, not a heart rhythm, so a beat flagged in `artifact` is
+    never marked anomalous.
+    """
     smoothed = smooth(probability, start, end, settings.smooth_half_window)
     positive = smoothed >= settings.threshold
 
@@ -66,6 +76,8 @@ def decide(probability: np.ndarray, start: np.ndarray, end: np.ndarray, settings
         near = neighbour_matrix(positive.astype(float), start, end, offsets)
         positive = np.nanmax(near, axis=1) > 0
 
+    if artifact is not None:
+        positive &= ~np.asarray(artifact, dtype=bool)
     return positive.astype(np.int8)
 
 
