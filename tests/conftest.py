@@ -39,7 +39,7 @@ def make_project_copy(destination: Path) -> Path:
     # The relative remote in .dvc/config resolves from the project's own folder; the copy gets an absolute one.
     dvc = [sys.executable, "-m", "dvc"]
     subprocess.run([*dvc, "remote", "modify", "--local", "shared", "url", str(SHARED_REMOTE)], cwd=destination, check=True)
-    subprocess.run([*dvc, "pull", "-q"], cwd=destination, check=True)
+    subprocess.run([*dvc, "pull", "-q", "data.dvc"], cwd=destination, check=True)
     return destination
 
 
