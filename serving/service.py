@@ -3,22 +3,34 @@
 The model is the registered MLflow pyfunc that the `register` stage imported into the store. This
 module does not import the project's `features` package: the detector and its feature code come
 from the model itself, so the service returns the same results as the registered model.
-/livez, /readyz, /metrics and the OpenAPI document come from BentoML.
+/livez, /readyz, /metrics and the OpenAPI document come from BentoML. POST /predict_file takes an
+uploaded recording file, and /ui/ serves the clinicians' page (serving.web) that uses it.
 """
 
 import logging
+from pathlib import Path
 
 import bentoml
 import numpy as np
 
 from serving.config import load_serve_settings
+from serving.file_results import error_body, error_status, file_prediction, request_language, upload_file_name
 from serving.middleware import JsonOnly, RequestSizeLimit
+from serving.recording_file import DEFAULT_MAX_BYTES, FileLimits, RecordingFileError, parse_recording_file
 from serving.schemas import PredictResponse, RegisteredModel, error_response, predict_request_model
+from serving.web import create_app
 
 log = logging.getLogger(__name__)
 
 SETTINGS = load_serve_settings()
 PredictRequest = predict_request_model(SETTINGS.max_beats)
+# The file limit stays below the request limit, with room for the multipart headers, so that an
+# oversized upload gets the parser's message in the user's language and not RequestSizeLimit's 413.
+MULTIPART_OVERHEAD_BYTES = 64 * 1024
+FILE_LIMITS = FileLimits(
+    max_bytes=min(DEFAULT_MAX_BYTES, SETTINGS.max_request_bytes - MULTIPART_OVERHEAD_BYTES),
+    max_rows=SETTINGS.max_beats,
+)
 
 
 @bentoml.service(
@@ -83,8 +95,33 @@ class CardioSpike:
             model=self.registered,
         )
 
+    @bentoml.api(route="/predict_file")
+    def predict_file(self, ctx: bentoml.Context, file: Path, language: str = "") -> dict:
+        """Run the detector on one uploaded recording file, in any layout that serving.recording_file reads.
+
+        The response has the `/predict` fields, then per recording its beats, results and summary,
+        and, when the file has a `y` column, the beat-level F1, precision and recall against it.
+        `language` ("ru" or "en") selects the language of error messages, else Accept-Language does.
+        """
+        language = request_language(language, ctx.request.headers.get("accept-language"))
+        file_name = upload_file_name(file)
+        try:
+            recording = parse_recording_file(file.read_bytes(), default_id=Path(file_name).stem, limits=FILE_LIMITS)
+        except RecordingFileError as error:
+            ctx.response.status_code = error_status(error)
+            log.warning("rejected /predict_file %r with %d: %s", file_name, ctx.response.status_code, error)
+            return error_body(error, language)
+
+        beats = recording.beats
+        detection = self.detector.detect(
+            beats["id"].to_numpy(dtype=object), beats["x"].to_numpy(dtype=float), beats["time"].to_numpy(dtype=float)
+        )
+        return file_prediction(recording, detection, file_name=file_name, model_version=self.registered.version)
+
 
 # Starlette runs the middleware added first outermost. RequestSizeLimit reads the whole body, so the
 # connection stays usable after JsonOnly rejects a media type without reading it.
 CardioSpike.add_asgi_middleware(RequestSizeLimit, max_bytes=SETTINGS.max_request_bytes)
 CardioSpike.add_asgi_middleware(JsonOnly, paths=("/predict",))
+# The clinicians' page lives under its own prefix, because an app mounted at / would hide the API routes.
+CardioSpike.mount_asgi_app(create_app(limits=FILE_LIMITS), path="/ui", name="ui")
