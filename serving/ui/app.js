@@ -264,9 +264,17 @@
         }
         row.appendChild(cell);
       });
-      row.addEventListener("click", () => {
+      const select = () => {
         state.selected = index;
         renderResult();
+      };
+      row.tabIndex = 0;
+      row.addEventListener("click", select);
+      row.addEventListener("keydown", (event) => {
+        if (event.key === "Enter" || event.key === " ") {
+          event.preventDefault();
+          select();
+        }
       });
       body.appendChild(row);
     });
