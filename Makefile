@@ -22,9 +22,10 @@ install: $(BIN)/python
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-# Pull the data, run every stage that is out of date, then serve the latest model in the BentoML store.
+# Pull the data (the pipeline outputs are not in the remote), run every stage that is out of date,
+# then serve the latest model in the BentoML store.
 run: install
-	$(BIN)/dvc pull
+	$(BIN)/dvc pull data.dvc
 	$(BIN)/dvc repro
 	$(BIN)/bentoml serve --host $(HOST) --port $(PORT)
 

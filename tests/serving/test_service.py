@@ -271,3 +271,15 @@ def test_openapi_documents_bounds(server_url: str, params: dict) -> None:
     assert properties["x"]["items"]["exclusiveMinimum"] == 0
     assert properties["id"]["maxItems"] == params["serve"]["max_beats"]
     assert "time" in properties
+
+
+def test_service_module_leaves_features_unimported(stores_env: dict[str, str], tmp_path: Path) -> None:
+    # If the service imported the project's `features`, the model would run that copy, not its own.
+    script = "import sys, serving.service; print('features' in sys.modules)"
+
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=tmp_path, env=stores_env, capture_output=True, text=True, timeout=120
+    )
+
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.strip().splitlines()[-1] == "False"
