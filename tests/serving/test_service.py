@@ -273,7 +273,7 @@ def test_openapi_documents_bounds(server_url: str, params: dict) -> None:
     assert "time" in properties
 
 
-def test_service_module_leaves_features_unimported(stores_env: dict[str, str], tmp_path: Path) -> None:
+def test_service_import_skips_features(stores_env: dict[str, str], tmp_path: Path) -> None:
     # If the service imported the project's `features`, the model would run that copy, not its own.
     script = "import sys, serving.service; print('features' in sys.modules)"
 
