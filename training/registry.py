@@ -6,6 +6,7 @@ champion is then imported into the BentoML model store (unless the latest model 
 it) and a Bento is built from bentofile.yaml.
 """
 
+import hashlib
 import json
 import logging
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ log = logging.getLogger(__name__)
 CHAMPION_ALIAS = "champion"
 SCORE_METRIC = "cv.f1"
 MODEL_ARTIFACT_NAME = "detector"  # name of the logged model inside its MLflow run
+CONTENT_TAG = "content_md5"  # model version tag: digest of the detector files and the feature code
 # Distributions that the pyfunc imports when it loads; pinned to the versions installed here.
 MODEL_REQUIREMENTS = ("mlflow", "catboost", "numpy", "pandas")
 
@@ -122,11 +124,24 @@ def log_detector(detector_dir: Path, metrics: dict[str, float], model_name: str)
 
 
 def champion_of(client: MlflowClient, model_name: str):
-    """Return the model version that has the `champion` alias, or None."""
-    aliases = client.get_registered_model(model_name).aliases
-    if CHAMPION_ALIAS not in aliases:
+    """Return the model version that has the `champion` alias, or None (also when the name is not registered)."""
+    registered = client.search_registered_models(filter_string=f"name = '{model_name}'")
+    if not registered or CHAMPION_ALIAS not in registered[0].aliases:
         return None
-    return client.get_model_version(model_name, aliases[CHAMPION_ALIAS])
+    return client.get_model_version(model_name, registered[0].aliases[CHAMPION_ALIAS])
+
+
+def content_digest(detector_dir: Path) -> str:
+    """Return the md5 of the detector files and of the `features` code that the pyfunc carries."""
+    features_dir = Path(features.__file__).parent
+    files = [(f"detector/{path.name}", path) for path in sorted(detector_dir.iterdir()) if path.is_file()]
+    files += [(f"features/{path.name}", path) for path in sorted(features_dir.glob("*.py"))]
+
+    digest = hashlib.md5()
+    for name, path in files:
+        digest.update(name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
 
 
 def score_of(client: MlflowClient, model_version) -> float | None:
@@ -205,8 +220,37 @@ def build_bento(bentofile: Path) -> str:
     return str(bento.tag)
 
 
+def log_and_promote(detector_dir: Path, metrics: dict[str, float], model_name: str, tolerance: float) -> dict:
+    """Register the detector as a new version and apply the promotion rule, unless a version already is it.
+
+    The stage re-runs when only the service code changes. Comparing contents keeps such runs from
+    adding versions that repeat an earlier one, and the earlier promotion decision stands.
+    """
+    client = MlflowClient()
+    digest = content_digest(detector_dir)
+    same = client.search_model_versions(f"name = '{model_name}' and tags.{CONTENT_TAG} = '{digest}'")
+    if same:
+        existing = max(same, key=lambda model_version: int(model_version.version))
+        reason = f"version {existing.version} already contains this detector and feature code"
+        log.info("nothing registered: %s", reason)
+        return {
+            "registered": False,
+            "run_id": existing.run_id,
+            "promoted": False,
+            "reason": reason,
+            "tolerance": tolerance,
+            "new": None,
+            "previous_champion": None,
+        }
+
+    run_id, new_version = log_detector(detector_dir, metrics, model_name)
+    client.set_model_version_tag(model_name, new_version, CONTENT_TAG, digest)
+    promotion = promote(client, model_name, new_version, metrics[SCORE_METRIC], tolerance)
+    return {"registered": True, "run_id": run_id, **promotion}
+
+
 def register_detector(detector_dir: Path, metrics: dict, register_params: dict, bentofile: Path) -> dict:
-    """Log, register and maybe promote the detector, then import the champion and build a Bento.
+    """Register and maybe promote the detector, then import the champion into BentoML and build a Bento.
 
     `metrics` is the content of reports/metrics.json and must contain cv.f1. Returns the report
     that the register stage writes to reports/registry.json.
@@ -216,18 +260,15 @@ def register_detector(detector_dir: Path, metrics: dict, register_params: dict, 
         raise KeyError(f"metrics have no {SCORE_METRIC}; found {sorted(flat_metrics)}")
     model_name = register_params["model_name"]
 
-    run_id, new_version = log_detector(detector_dir, flat_metrics, model_name)
+    decision = log_and_promote(detector_dir, flat_metrics, model_name, float(register_params["tolerance"]))
     client = MlflowClient()
-    promotion = promote(client, model_name, new_version, flat_metrics[SCORE_METRIC], float(register_params["tolerance"]))
-
     champion = champion_of(client, model_name)
     bentoml_model = import_champion(client, model_name)
     bento = build_bento(bentofile)
 
     return {
         "model_name": model_name,
-        "run_id": run_id,
-        **promotion,
+        **decision,
         "champion": {"version": str(champion.version), "run_id": champion.run_id, SCORE_METRIC: score_of(client, champion)},
         "bentoml_model": bentoml_model,
         "bento": bento,

@@ -1,5 +1,7 @@
 """Promotion rule of the model registry, and the `champion` alias in a real MLflow store."""
 
+import json
+import shutil
 from pathlib import Path
 
 import mlflow
@@ -12,7 +14,15 @@ from mlflow.tracking import MlflowClient
 from features.detector import Detector
 from features.episodes import PostProcessing
 from features.windows import FeatureSettings, beat_features
-from training.registry import CHAMPION_ALIAS, SCORE_METRIC, decide_promotion, flatten_metrics, log_detector, promote
+from training.registry import (
+    CHAMPION_ALIAS,
+    SCORE_METRIC,
+    decide_promotion,
+    flatten_metrics,
+    log_and_promote,
+    log_detector,
+    promote,
+)
 
 PROMOTION_CASES = [
     # (case, new score, champion version, champion score, tolerance, promoted)
@@ -106,3 +116,22 @@ def test_logged_model_has_signature_and_example(tiny_detector_dir: Path, mlflow_
     assert inputs["time"].required is False
     assert outputs == ["probability", "prediction", "artifact"]
     assert model_info.saved_input_example_info is not None
+
+
+def test_same_detector_registered_once(tiny_detector_dir: Path, mlflow_store: MlflowClient, tmp_path: Path) -> None:
+    first = log_and_promote(tiny_detector_dir, {SCORE_METRIC: 0.8}, "cardiospike-test", tolerance=0.005)
+    again = log_and_promote(tiny_detector_dir, {SCORE_METRIC: 0.8}, "cardiospike-test", tolerance=0.005)
+    changed_dir = tmp_path / "changed"
+    shutil.copytree(tiny_detector_dir, changed_dir)
+    settings = json.loads((changed_dir / "detector.json").read_text())
+    settings["post_processing"]["threshold"] = 0.3
+    (changed_dir / "detector.json").write_text(json.dumps(settings))
+    changed = log_and_promote(changed_dir, {SCORE_METRIC: 0.8}, "cardiospike-test", tolerance=0.005)
+    versions = mlflow_store.search_model_versions("name = 'cardiospike-test'")
+
+    assert first["registered"] is True
+    assert again["registered"] is False
+    assert again["run_id"] == first["run_id"]
+    assert changed["registered"] is True
+    assert changed["promoted"] is True
+    assert len(versions) == 2
