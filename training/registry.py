@@ -224,7 +224,7 @@ def log_and_promote(detector_dir: Path, metrics: dict[str, float], model_name: s
     """Register the detector as a new version and apply the promotion rule, unless a version already is it.
 
     The stage re-runs when only the service code changes. Comparing contents keeps such runs from
-    adding versions that repeat an earlier one, and the earlier promotion decision stands.
+    adding versions that repeat an earlier one, and the earlier promotion decision is kept.
     """
     client = MlflowClient()
     digest = content_digest(detector_dir)
