@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from features.episodes import PostProcessing, count_episodes, decide
-from features.windows import FeatureSettings, grouped_features, recording_layout
+from features.windows import FeatureSettings, feature_matrix, recording_layout
 
 FIVE_MINUTES_MS = 300_000.0
 MODEL_FILE = "model.cbm"
@@ -43,10 +43,10 @@ class Detector:
         rr_ms = np.asarray(rr_ms, dtype=float)
         layout = recording_layout(ids, time)
         rr_grouped = rr_ms[layout.order]
-        table = grouped_features(rr_grouped, layout, self.feature_settings)
+        matrix, names = feature_matrix(rr_grouped, layout, self.feature_settings)
 
-        probability = self.model.predict_proba(table.to_numpy())[:, 1] if len(table) else np.zeros(0)
-        artifact = table["artifact"].to_numpy().astype(np.int8)
+        probability = self.model.predict_proba(matrix)[:, 1] if len(matrix) else np.zeros(0)
+        artifact = matrix[:, names.index("artifact")].astype(np.int8)
         decision = decide(probability, layout.start, layout.end, self.post_processing, artifact)
 
         episodes = count_episodes(decision, layout.codes, layout.start, layout.n_recordings)
