@@ -12,12 +12,20 @@ import yaml
 PROJECT = Path(__file__).resolve().parents[1]
 SHARED_REMOTE = PROJECT.parent / "shared" / "dvc-remote"
 
+# MLflow and BentoML send usage statistics unless told not to; tests reach no network.
+NO_TELEMETRY = {"DO_NOT_TRACK": "true", "BENTOML_DO_NOT_TRACK": "true", "MLFLOW_DISABLE_TELEMETRY": "true"}
+
 # A budget small enough for tests: the stages run for real, each CatBoost fit takes seconds.
 TINY_BUDGET = {
     "tune": {"n_trials": 2, "folds": 2, "timeout_s": 120},
     "model": {"iterations": 60, "early_stopping_rounds": 10},
     "post_processing": {"smooth_half_window": [0, 1], "min_episode_beats": [1], "widen_beats": [0]},
 }
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # MLflow reads these when it is imported, so they are set before any test module imports it.
+    os.environ.update(NO_TELEMETRY)
 
 
 def tracked_files(root: Path) -> list[str]:
@@ -52,7 +60,13 @@ def apply_params(project: Path, overrides: dict) -> None:
 
 
 def run_pipeline(project: Path, *dvc_args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    """Run `dvc repro` in `project` with its own MLflow store and BentoML home, never the user's."""
+    env = {
+        **os.environ,
+        **NO_TELEMETRY,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        "BENTOML_HOME": str(project / "bentoml"),
+    }
     env.pop("MLFLOW_TRACKING_URI", None)
     return subprocess.run([sys.executable, "-m", "dvc", "repro", *dvc_args], cwd=project, env=env, capture_output=True, text=True)
 

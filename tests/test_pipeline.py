@@ -75,9 +75,15 @@ def test_second_repro_changes_nothing(pipeline_project):
     assert "up to date" in status.stdout, status.stdout
 
 
+def test_register_report(pipeline_project):
+    report = json.loads((pipeline_project / "reports" / "registry.json").read_text())
+    assert report["promoted"] is True
+    assert report["bento"]
+
+
 def test_forced_repro_same_metrics(pipeline_project):
     before = (pipeline_project / "reports" / "metrics.json").read_text()
     (pipeline_project / "optuna.db").unlink()  # tuning runs again from scratch, not from the stored study
-    result = run_pipeline(pipeline_project, "--force")
+    result = run_pipeline(pipeline_project, "--force", "evaluate")
     assert result.returncode == 0, result.stderr[-4000:]
     assert (pipeline_project / "reports" / "metrics.json").read_text() == before

@@ -1,7 +1,8 @@
 """A real `bentoml serve` on a free loopback port, serving a model registered by the register stage.
 
-The session fixtures fit a small detector on data/train.csv, run pipelines/register.py with its own
-MLflow store and BentoML home in a temporary folder, and serve the Bento that the stage built.
+The session fixtures take the project copy on which `dvc repro` ran with a tiny tuning budget
+(`pipeline_project` in tests/conftest.py), with its own MLflow store and BentoML home, and serve
+the Bento that its register stage built.
 """
 
 import json
@@ -54,67 +55,21 @@ def train_frame() -> pd.DataFrame:
 
 
 @pytest.fixture(scope="session")
-def detector_dir(tmp_path_factory: pytest.TempPathFactory, train_frame: pd.DataFrame) -> Path:
-    """Fit a small detector on all of data/train.csv and save it as the train stage does."""
-    # TODO: use the detector that the pipeline's train stage writes with a tiny tuning budget.
-    from catboost import CatBoostClassifier
-
-    from features.detector import Detector
-    from features.episodes import PostProcessing
-    from features.windows import FeatureSettings, beat_features
-
-    settings = FeatureSettings()
-    model = CatBoostClassifier(
-        iterations=60, depth=4, random_seed=0, thread_count=2, allow_writing_files=False, verbose=0
-    )
-    model.fit(beat_features(train_frame, settings).to_numpy(), train_frame["y"].to_numpy())
-
-    folder = tmp_path_factory.mktemp("detector")
-    post_processing = PostProcessing(threshold=0.4, smooth_half_window=1, min_episode_beats=3, widen_beats=1)
-    Detector(model, settings, post_processing).save(folder)
-    return folder
-
-
-@pytest.fixture(scope="session")
-def metrics_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Write a reports/metrics.json stand-in with the cv.f1 that the register stage reads."""
-    path = tmp_path_factory.mktemp("reports") / "metrics.json"
-    path.write_text(json.dumps({"cv": {"f1": 0.5}}))
-    return path
-
-
-@pytest.fixture(scope="session")
-def stores_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    """Return the environment of a subprocess that uses a fresh MLflow store and BentoML home."""
-    folder = tmp_path_factory.mktemp("stores")
+def stores_env(pipeline_project: Path) -> dict[str, str]:
+    """Return the environment of a subprocess that uses the pipeline copy's MLflow store and BentoML home."""
     return {
         **os.environ,
         **NO_TELEMETRY,
-        "MLFLOW_TRACKING_URI": f"sqlite:///{folder / 'mlflow.db'}",
-        "BENTOML_HOME": str(folder / "bentoml"),
+        "MLFLOW_TRACKING_URI": f"sqlite:///{pipeline_project / 'mlflow.db'}",
+        "BENTOML_HOME": str(pipeline_project / "bentoml"),
         "PYTHONPATH": str(ROOT),
     }
 
 
 @pytest.fixture(scope="session")
-def registry_report(
-    tmp_path_factory: pytest.TempPathFactory, detector_dir: Path, metrics_file: Path, stores_env: dict[str, str]
-) -> dict:
-    """Run the register stage script and return the reports/registry.json it writes."""
-    work = tmp_path_factory.mktemp("register")  # MLflow puts run artifacts under the working directory
-    output = work / "registry.json"
-    command = [
-        sys.executable,
-        str(ROOT / "pipelines" / "register.py"),
-        "--params", str(ROOT / "params.yaml"),
-        "--detector", str(detector_dir),
-        "--metrics", str(metrics_file),
-        "--bentofile", str(ROOT / "bentofile.yaml"),
-        "--output", str(output),
-    ]  # fmt: skip
-    result = subprocess.run(command, cwd=work, env=stores_env, capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, f"register stage failed:\n{result.stderr[-5000:]}"
-    return json.loads(output.read_text())
+def registry_report(pipeline_project: Path) -> dict:
+    """The reports/registry.json that the pipeline's register stage wrote."""
+    return json.loads((pipeline_project / "reports" / "registry.json").read_text())
 
 
 def free_loopback_port() -> int:
