@@ -33,6 +33,7 @@ VARIANTS = {
     "wider_window": ({"neighbours": 15, "trend_half_window": 20}, {}, None, False),
     "recording_context": ({"context": True}, {}, None, False),
     "pattern_landmarks": ({"landmarks": True}, {}, None, False),
+    "no_class_weights": ({}, {"auto_class_weights": None}, None, False),
     "class_weights": ({}, {"auto_class_weights": "SqrtBalanced"}, None, False),
     "class_weights_balanced": ({}, {"auto_class_weights": "Balanced"}, None, False),
     "class_weights_landmarks": ({"landmarks": True}, {"auto_class_weights": "SqrtBalanced"}, None, False),

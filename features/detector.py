@@ -1,7 +1,7 @@
 """The whole anomaly detector: window features, a CatBoost model and the post-processing.
 
 The same object runs in the pipeline's evaluation, inside the registered MLflow model and in the
-service, so all three give the same answer for the same beats. It keeps no per-request state.
+service, so all three return the same output for the same beats. It keeps no per-request state.
 """
 
 import json

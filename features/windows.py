@@ -24,7 +24,7 @@ class FeatureSettings:
     min_rr_ms: float = 300.0
     max_rr_ms: float = 2000.0
     mask_artifacts: bool = True  # artifacts do not enter the level, the trend or the neighbours
-    context: bool = False  # add the recording's variability and a robust local z-score
+    context: bool = False  # add the recording's variability, local step sizes and the beat's rank in its window
     landmarks: bool = False  # add where in the window the largest rise and drop are
 
     @classmethod
@@ -164,7 +164,7 @@ def _landmark_features(columns: dict[str, np.ndarray], settings: FeatureSettings
     """Locate the pattern's landmarks around the beat: the largest rise and the largest drop.
 
     Experts mark the beats from the rise to the return, so the beat's offset from both
-    landmarks tells whether it lies inside the marked stretch.
+    landmarks shows whether it lies inside the marked stretch.
     """
     k = settings.neighbours
     offsets = np.arange(-k + 1, k + 1)

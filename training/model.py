@@ -4,9 +4,6 @@ import numpy as np
 import pandas as pd
 from catboost import CatBoostClassifier
 
-# Hyperparameters that tuning may change; everything else comes from params.yaml's model group.
-TUNABLE = ("learning_rate", "depth", "l2_leaf_reg", "random_strength", "bagging_temperature", "auto_class_weights")
-
 
 def catboost_params(model_params: dict, tuned: dict | None = None) -> dict:
     """Merge params.yaml's model group with tuned hyperparameters into CatBoost's keyword arguments."""
@@ -16,6 +13,7 @@ def catboost_params(model_params: dict, tuned: dict | None = None) -> dict:
         "depth": model_params["depth"],
         "l2_leaf_reg": model_params["l2_leaf_reg"],
         "border_count": model_params["border_count"],
+        "auto_class_weights": model_params.get("auto_class_weights"),
         "random_seed": model_params["seed"],
         "thread_count": model_params["thread_count"],
         "loss_function": "Logloss",
