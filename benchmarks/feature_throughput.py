@@ -16,7 +16,7 @@ from features.windows import FeatureSettings, beat_features
 
 
 def transform_features(frame: pd.DataFrame, settings: FeatureSettings) -> pd.DataFrame:
-    """The same table as `beat_features`, built column by column with per-recording lambdas."""
+    """Build the same table as `beat_features`, column by column with per-recording lambdas."""
     k, s = settings.neighbours, settings.spread_half_window
     by_recording = frame.groupby("id", sort=False)
     artifact = pd.Series(flag_artifacts(frame["x"].to_numpy(), settings.min_rr_ms, settings.max_rr_ms), index=frame.index)

@@ -12,7 +12,7 @@ import yaml
 PROJECT = Path(__file__).resolve().parents[1]
 SHARED_REMOTE = PROJECT.parent / "shared" / "dvc-remote"
 
-# MLflow and BentoML send usage statistics unless told not to; tests reach no network.
+# MLflow and BentoML send usage statistics unless these are set, and tests must reach no network.
 NO_TELEMETRY = {"DO_NOT_TRACK": "true", "BENTOML_DO_NOT_TRACK": "true", "MLFLOW_DISABLE_TELEMETRY": "true"}
 
 # A budget small enough for tests: the stages run for real, each CatBoost fit takes seconds.

@@ -1,8 +1,8 @@
 """Recording-grouped out-of-fold predictions and the out-of-fold choice of threshold and post-processing.
 
-Every choice that is scored on a fold is made on the other folds only: the model that predicts
-fold k never trained on it, and the threshold and post-processing applied to fold k were picked
-on the out-of-fold probabilities of the remaining folds.
+Every choice that is scored on a fold is made on the other folds only. The model that predicts
+fold k never trained on it. The threshold and post-processing applied to fold k were picked on
+the out-of-fold probabilities of the remaining folds.
 """
 
 from collections.abc import Iterable
@@ -58,7 +58,7 @@ def f1_from_counts(tp: int, fp: int, fn: int) -> float:
 
 
 def candidate_settings(grid: dict) -> list[PostProcessing]:
-    """Every combination of the post-processing grid with every threshold of THRESHOLDS."""
+    """List every combination of the post-processing grid with every threshold of THRESHOLDS."""
     return [
         PostProcessing(threshold=float(threshold), smooth_half_window=smooth, min_episode_beats=length, widen_beats=widen)
         for smooth, length, widen in product(grid["smooth_half_window"], grid["min_episode_beats"], grid["widen_beats"])

@@ -51,8 +51,8 @@ def make_objective(
 ):
     """Build the objective: grouped CV over the first `tune_folds` folds, one nested MLflow run per trial.
 
-    For scored fold k, the next fold stops CatBoost early and the rest train it, so neither
-    the early stopping nor the score sees fold k's labels during fitting.
+    For scored fold k, the next fold stops CatBoost early and the rest train it, so no fit
+    uses fold k's labels, neither for the trees nor for early stopping.
     """
 
     def _cross_validate(trial: optuna.Trial, params: dict) -> tuple[float, int]:

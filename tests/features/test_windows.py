@@ -50,7 +50,7 @@ def test_interleaved_ids_give_same_rows():
     # Round robin over the recordings: beat 0 of each, then beat 1 of each, and so on.
     shuffle = np.arange(60).reshape(3, 20).T.ravel()
     interleaved = beat_features(beats(ids[shuffle], rr[shuffle]), SETTINGS)
-    # Interleaving must not change any beat's features, only where its row stands.
+    # Interleaving must not change any beat's features, only the position of its row.
     np.testing.assert_allclose(interleaved.to_numpy(), grouped.to_numpy()[shuffle], equal_nan=True)
 
 

@@ -42,7 +42,7 @@ def test_fold_probabilities_ignore_own_labels():
     assert not np.array_equal(after[folds == 0], before[folds == 0])
 
 
-def test_holdout_takes_no_part_in_out_of_fold_fits():
+def test_out_of_fold_ignores_holdout():
     features, labels, ids, folds = synthetic_table()
     params = catboost_model.catboost_params(MODEL_PARAMS)
     before = out_of_fold_probabilities(features, labels, folds, params, range(N_FOLDS))
