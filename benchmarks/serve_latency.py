@@ -1,7 +1,9 @@
 """Measure POST /predict latency and throughput of a running CardioSpike service from this process.
 
 Start the service first, for example `bentoml serve --host 127.0.0.1 --port 3000`, then run
-`python benchmarks/serve_latency.py --url http://127.0.0.1:3000`. The body is the first
+`python benchmarks/serve_latency.py --url http://127.0.0.1:3000`. To compare services side by side,
+give `--url NAME=URL` once per service and `--rounds N`: the services are measured in turn, round by
+round, so that a change in the machine's load shows in all of them. The body is the first
 `--beats` beats of the first recording in `--data` that has that many. Each client thread keeps
 one HTTP/1.1 keep-alive connection. With `--detector artifacts/detector` the script also times
 Detector.detect in this process, which separates the model's share from the server's.
@@ -106,29 +108,52 @@ def summarise(latencies: list[float], failures: list[str], elapsed: float) -> di
     }
 
 
+def parse_service(text: str) -> tuple[str, str]:
+    """Split a --url value, `NAME=URL` or a bare URL, into a name and a URL."""
+    name, separator, url = text.partition("=")
+    return (name, url) if separator else (text, text)
+
+
+def measure_service(url: str, body: bytes, args: argparse.Namespace) -> dict:
+    """Warm the service up, then run the sequential and the concurrent measurement once."""
+    measure_sequential(url, body, args.warmup)
+    return {
+        "load_average_before": os.getloadavg(),
+        "sequential": measure_sequential(url, body, args.sequential),
+        "concurrent": {"clients": args.clients, **measure_concurrent(url, body, args.clients, args.per_client)},
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--url", default="http://127.0.0.1:3000", help="base URL of the running service")
+    parser.add_argument(
+        "--url",
+        action="append",
+        type=parse_service,
+        help="base URL of a running service, or NAME=URL; repeat to compare services (default http://127.0.0.1:3000)",
+    )
+    parser.add_argument("--rounds", type=int, default=1, help="measurements of each service, alternating between them")
     parser.add_argument("--data", type=Path, default=Path("data/train.csv"), help="CSV with id and x columns")
     parser.add_argument("--beats", type=int, default=300, help="beats per request")
-    parser.add_argument("--warmup", type=int, default=50, help="requests sent and not measured before the runs")
+    parser.add_argument("--warmup", type=int, default=50, help="requests sent and not measured before each run")
     parser.add_argument("--sequential", type=int, default=1000, help="requests of the one-client run")
     parser.add_argument("--clients", type=int, default=16, help="client threads of the concurrent run")
     parser.add_argument("--per-client", type=int, default=100, help="requests per client thread")
     parser.add_argument("--detector", type=Path, help="also time Detector.detect in-process on this saved detector")
     parser.add_argument("--output", type=Path, help="also write the results to this JSON file")
     args = parser.parse_args()
+    services = dict(args.url or [parse_service("http://127.0.0.1:3000")])
 
     body = recording_body(args.data, args.beats)
-    measure_sequential(args.url, body, args.warmup)
     results = {
         "beats": args.beats,
         "body_bytes": len(body),
         "cpu_count": os.cpu_count(),
-        "load_average_before": os.getloadavg(),
-        "sequential": measure_sequential(args.url, body, args.sequential),
-        "concurrent": {"clients": args.clients, **measure_concurrent(args.url, body, args.clients, args.per_client)},
+        "services": {name: {"url": url, "rounds": []} for name, url in services.items()},
     }
+    for _ in range(args.rounds):
+        for name, url in services.items():
+            results["services"][name]["rounds"].append(measure_service(url, body, args))
 
     if args.detector:
         results["detector_in_process"] = measure_detector(args.detector, body, args.sequential)
@@ -136,8 +161,26 @@ def main() -> None:
 
     text = json.dumps(results, indent=2)
     print(text)
+    print(summary_table(results["services"]))
     if args.output:
         args.output.write_text(text + "\n")
+
+
+def summary_table(services: dict) -> str:
+    """Format one Markdown row per service and round: sequential p50 and p99, concurrent throughput."""
+    lines = [
+        "| service | round | load average | sequential p50 | sequential p99 | concurrent throughput | errors |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for name, service in services.items():
+        for number, run in enumerate(service["rounds"], start=1):
+            sequential, concurrent = run["sequential"], run["concurrent"]
+            errors = sequential["failures"] + concurrent["failures"]
+            lines.append(
+                f"| {name} | {number} | {run['load_average_before'][0]:.1f} | {sequential['p50_ms']} ms "
+                f"| {sequential['p99_ms']} ms | {concurrent['requests_per_s']} requests/s | {errors} |"
+            )
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -38,14 +38,20 @@ class Detector:
         self.feature_settings = feature_settings
         self.post_processing = post_processing
 
-    def detect(self, ids: np.ndarray, rr_ms: np.ndarray, time: np.ndarray | None = None) -> Detection:
-        """Run the detector over beats of one or more recordings, possibly interleaved."""
+    def detect(
+        self, ids: np.ndarray, rr_ms: np.ndarray, time: np.ndarray | None = None, thread_count: int = -1
+    ) -> Detection:
+        """Run the detector over beats of one or more recordings, possibly interleaved.
+
+        `thread_count` is CatBoost's prediction thread count; -1 uses every core. The results do
+        not depend on it.
+        """
         rr_ms = np.asarray(rr_ms, dtype=float)
         layout = recording_layout(ids, time)
         rr_grouped = rr_ms[layout.order]
         matrix, names = feature_matrix(rr_grouped, layout, self.feature_settings)
 
-        probability = self.model.predict_proba(matrix)[:, 1] if len(matrix) else np.zeros(0)
+        probability = self.model.predict_proba(matrix, thread_count=thread_count)[:, 1] if len(matrix) else np.zeros(0)
         artifact = matrix[:, names.index("artifact")].astype(np.int8)
         decision = decide(probability, layout.start, layout.end, self.post_processing, artifact)
 

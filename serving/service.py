@@ -10,8 +10,10 @@ uploaded recording file, and /ui/ serves the clinicians' page (serving.web) that
 import logging
 from pathlib import Path
 
+import anyio.to_thread
 import bentoml
 import numpy as np
+from starlette.responses import Response
 
 from serving.config import load_serve_settings
 from serving.file_results import error_body, error_status, file_prediction, request_language, upload_file_name
@@ -31,6 +33,9 @@ FILE_LIMITS = FileLimits(
     max_bytes=min(DEFAULT_MAX_BYTES, SETTINGS.max_request_bytes - MULTIPART_OVERHEAD_BYTES),
     max_rows=SETTINGS.max_beats,
 )
+# /predict requests of up to this many beats run on the event loop. Detecting 1,000 beats takes
+# about 3.5 ms on a 2-core x86_64 machine (docs/benchmarks.md).
+INLINE_MAX_BEATS = 1_000
 
 
 @bentoml.service(
@@ -63,7 +68,7 @@ class CardioSpike:
         )
 
     @bentoml.api(route="/predict", input_spec=PredictRequest)
-    def predict(
+    async def predict(
         self,
         id: list[int | str],  # noqa: A002, the name is fixed by the JSON contract
         x: list[float],
@@ -79,10 +84,25 @@ class CardioSpike:
                 f"x has {len(x)} beats, more than the limit of {SETTINGS.max_beats}; split the recordings over several requests",
             )
 
+        # BentoML runs a synchronous API in a worker thread. Short requests (about 2 ms for 300
+        # beats) skip that hop and run on the event loop. Longer ones go to a thread, so that
+        # /livez and /readyz stay responsive while they run.
+        if len(x) <= INLINE_MAX_BEATS:
+            response = self._predict(id, x, time)
+        else:
+            response = await anyio.to_thread.run_sync(self._predict, id, x, time)
+        # One JSON body with its Content-Length: BentoML's own encoding of a returned model sends
+        # it chunked, in two messages that pass through every middleware.
+        return Response(response.model_dump_json(), media_type="application/json")
+
+    def _predict(self, ids: list[int | str], x: list[float], time: list[float] | None) -> PredictResponse:
+        # The service scales by worker processes (serve.workers in params.yaml), so CatBoost's own
+        # prediction threads would only compete with the other workers for the cores.
         detection = self.detector.detect(
-            np.array(id, dtype=object),
+            np.array(ids, dtype=object),
             np.asarray(x, dtype=float),
             None if time is None else np.asarray(time, dtype=float),
+            thread_count=1,
         )
         return PredictResponse(
             predictions=detection.prediction.tolist(),

@@ -76,6 +76,22 @@ def test_answer_fields_and_types(post, registry_report: dict) -> None:
     assert answer["model"]["bentoml_tag"] == registry_report["bentoml_model"]
 
 
+def test_answer_has_content_length(server_url: str) -> None:
+    address = urllib.parse.urlsplit(server_url)
+    connection = http.client.HTTPConnection(address.hostname, address.port, timeout=60)
+    try:
+        connection.request("POST", "/predict", body=VALID_BODY, headers={"Content-Type": "application/json"})
+        response = connection.getresponse()
+        body = response.read()
+    finally:
+        connection.close()
+
+    assert response.status == 200
+    assert response.getheader("Transfer-Encoding") is None
+    assert response.getheader("Content-Length") == str(len(body))
+    assert len(json.loads(body)["predictions"]) == 3
+
+
 def test_implausible_intervals_flagged(post) -> None:
     status, _, answer = post(json.dumps({"id": [1] * 6, "x": [800, 12, 790, 40900, 805, 798]}).encode())
 
@@ -210,20 +226,31 @@ PYFUNC_SCRIPT = textwrap.dedent(
 )
 
 
-def test_service_matches_registered_pyfunc(
-    post, train_frame: pd.DataFrame, registry_report: dict, stores_env: dict[str, str], tmp_path: Path
-) -> None:
-    # Two recordings interleaved beat by beat, with times and one implausible interval.
-    first = train_frame[train_frame["id"] == 3]
-    second = first_recording_of_length(train_frame, 150)
+def interleaved_request(recordings: list[pd.DataFrame]) -> dict:
+    """Build a /predict body with `time` whose beats alternate between the recordings."""
     beats = []
-    for index in range(max(len(first), len(second))):
-        for recording in (first, second):
+    for index in range(max(len(recording) for recording in recordings)):
+        for recording in recordings:
             if index < len(recording):
                 row = recording.iloc[index]
                 beats.append((int(row["id"]), float(row["x"]), float(row["time"])))
-    beats[10] = (beats[10][0], 40900.0, beats[10][2])
-    request = {"id": [b[0] for b in beats], "x": [b[1] for b in beats], "time": [b[2] for b in beats]}
+    return {"id": [b[0] for b in beats], "x": [b[1] for b in beats], "time": [b[2] for b in beats]}
+
+
+# The service runs bodies of up to 1,000 beats on its event loop and longer ones in a thread.
+@pytest.mark.parametrize("n_beats", [600, 3000])
+def test_service_matches_registered_pyfunc(
+    post, train_frame: pd.DataFrame, registry_report: dict, stores_env: dict[str, str], tmp_path: Path, n_beats: int
+) -> None:
+    # Recording 3 and others interleaved beat by beat, with times and one implausible interval.
+    recordings = [train_frame[train_frame["id"] == 3]]
+    for _, recording in train_frame[train_frame["id"] != 3].groupby("id", sort=False):
+        if sum(len(r) for r in recordings) >= n_beats:
+            break
+        recordings.append(recording)
+    request = interleaved_request(recordings)
+    request["x"][10] = 40900.0
+    assert len(request["x"]) >= n_beats
 
     status, _, served = post(body_of(request))
     # A fresh process, outside the repository, so that the model's own copy of `features` is imported.
