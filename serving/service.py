@@ -7,6 +7,7 @@ from the model itself, so the service returns the same results as the registered
 uploaded recording file, and /ui/ serves the clinicians' page (serving.web) that uses it.
 """
 
+import inspect
 import logging
 from pathlib import Path
 
@@ -52,6 +53,12 @@ class CardioSpike:
     def __init__(self) -> None:
         pyfunc = bentoml.mlflow.load_model(self.model)
         self.detector = pyfunc.unwrap_python_model().detector
+        # The service scales by worker processes (serve.workers in params.yaml), so CatBoost's own
+        # prediction threads would only compete with the other workers for the cores. The detector's
+        # code comes with the model, and models registered before Detector.detect took
+        # `thread_count` predict with CatBoost's default of every core.
+        accepts_thread_count = "thread_count" in inspect.signature(self.detector.detect).parameters
+        self.detect_options = {"thread_count": 1} if accepts_thread_count else {}
         labels = self.model.info.labels
         self.registered = RegisteredModel(
             name=labels.get("registered_model", SETTINGS.model_name),
@@ -96,13 +103,11 @@ class CardioSpike:
         return Response(response.model_dump_json(), media_type="application/json")
 
     def _predict(self, ids: list[int | str], x: list[float], time: list[float] | None) -> PredictResponse:
-        # The service scales by worker processes (serve.workers in params.yaml), so CatBoost's own
-        # prediction threads would only compete with the other workers for the cores.
         detection = self.detector.detect(
             np.array(ids, dtype=object),
             np.asarray(x, dtype=float),
             None if time is None else np.asarray(time, dtype=float),
-            thread_count=1,
+            **self.detect_options,
         )
         return PredictResponse(
             predictions=detection.prediction.tolist(),

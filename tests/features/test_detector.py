@@ -49,6 +49,14 @@ def test_finds_the_marked_spikes(detector):
     assert hits / beats["y"].sum() > 0.5
 
 
+def test_thread_count_same_answer(detector):
+    beats = synthetic_recordings(n_recordings=8, length=400, seed=3)
+    one_thread = detector.detect(beats["id"].to_numpy(), beats["x"].to_numpy(), thread_count=1)
+    all_cores = detector.detect(beats["id"].to_numpy(), beats["x"].to_numpy(), thread_count=-1)
+    np.testing.assert_array_equal(one_thread.probability, all_cores.probability)
+    np.testing.assert_array_equal(one_thread.prediction, all_cores.prediction)
+
+
 def test_interleaved_recordings_same_answer(detector):
     beats = synthetic_recordings(n_recordings=2, seed=2)
     shuffle = np.arange(len(beats)).reshape(2, -1).T.ravel()
