@@ -17,8 +17,8 @@ log = logging.getLogger(__name__)
 
 DEFAULT_SAMPLES_DIR = Path(__file__).parent / "samples"
 INDEX_FILE = "index.json"
-# Lengths in beats that the samples should be near: a short, a typical and the longest recording,
-# so the page shows the chart at both ends of its scale.
+# Lengths in beats that the samples should be near: a short, a typical and a long recording, and
+# the longest one (None), so the page shows the chart at both ends of its scale.
 TARGET_BEATS = (60, 150, 600, None)
 
 
