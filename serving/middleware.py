@@ -110,6 +110,65 @@ class JsonOnly:
         await self.app(scope, receive, send)
 
 
+class ValidationErrorSummary:
+    """Middleware that rewrites the `error` line of BentoML's 400 validation responses on `paths`.
+
+    BentoML 1.4.40 writes `"error": "2 validation error for PredictRequestIODescriptor"`, which names
+    an internal class and no field. The new line lists each entry of `detail` as `field: message`,
+    so a client that shows only `error` still tells the user which field is wrong. Other responses
+    pass through unchanged.
+    """
+
+    def __init__(self, app, paths: tuple[str, ...]) -> None:
+        self.app = app
+        self.paths = paths
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http" or scope.get("path") not in self.paths:
+            await self.app(scope, receive, send)
+            return
+
+        start = None
+        chunks: list[bytes] = []
+
+        async def summarising_send(message) -> None:
+            nonlocal start
+            if message["type"] == "http.response.start" and message["status"] == 400:
+                start = message  # held back until the body is complete, since its length changes
+                return
+            if start is None or message["type"] != "http.response.body":
+                await send(message)
+                return
+
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                body = summarise_validation_error(b"".join(chunks))
+                headers = [(name, value) for name, value in start["headers"] if name != b"content-length"]
+                headers.append((b"content-length", str(len(body)).encode()))
+                await send({**start, "headers": headers})
+                await send({"type": "http.response.body", "body": body})
+
+        await self.app(scope, receive, summarising_send)
+
+
+def summarise_validation_error(body: bytes) -> bytes:
+    """Rewrite a validation error body so that `error` lists its `detail` entries; return other bodies as they are."""
+    try:
+        answer = json.loads(body)
+    except ValueError:
+        return body
+    if not isinstance(answer, dict) or not isinstance(answer.get("detail"), list) or not answer["detail"]:
+        return body
+
+    parts = []
+    for item in answer["detail"]:
+        message = str(item.get("msg", "invalid value"))
+        field = ".".join(str(part) for part in item.get("loc") or [])
+        parts.append(message if not field or message.startswith(field) else f"{field}: {message}")
+    answer["error"] = "; ".join(parts)
+    return json.dumps(answer).encode()
+
+
 async def send_json_error(send, status: int, error_type: str, field: str, message: str, close: bool) -> None:
     """Send a complete JSON error response through an ASGI `send`."""
     body = json.dumps({"error": message, "detail": [{"type": error_type, "loc": [field], "msg": message}]}).encode()

@@ -18,7 +18,7 @@ from starlette.responses import Response
 
 from serving.config import load_serve_settings
 from serving.file_results import error_body, error_status, file_prediction, request_language, upload_file_name
-from serving.middleware import JsonOnly, RequestSizeLimit
+from serving.middleware import JsonOnly, RequestSizeLimit, ValidationErrorSummary
 from serving.recording_file import DEFAULT_MAX_BYTES, FileLimits, RecordingFileError, parse_recording_file
 from serving.schemas import PredictResponse, RegisteredModel, error_response, predict_request_model
 from serving.web import create_app
@@ -148,5 +148,6 @@ class CardioSpike:
 # connection stays usable after JsonOnly rejects a media type without reading it.
 CardioSpike.add_asgi_middleware(RequestSizeLimit, max_bytes=SETTINGS.max_request_bytes)
 CardioSpike.add_asgi_middleware(JsonOnly, paths=("/predict",))
+CardioSpike.add_asgi_middleware(ValidationErrorSummary, paths=("/predict",))
 # The clinicians' page lives under its own prefix, because an app mounted at / would hide the API routes.
 CardioSpike.mount_asgi_app(create_app(limits=FILE_LIMITS), path="/ui", name="ui")

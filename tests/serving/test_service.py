@@ -153,9 +153,11 @@ def test_bad_input_rejected(post, params: dict, case: str, body, status: int, fi
     assert answer_status == status
     assert content_type.startswith("application/json")
     assert isinstance(answer["error"], str)
+    assert "IODescriptor" not in answer["error"]
     assert error_type in error_types
     if field is not None:
         assert field in fields
+        assert field in answer["error"]
     assert next_status == 200
 
 
@@ -298,6 +300,12 @@ def test_openapi_documents_bounds(server_url: str, params: dict) -> None:
     assert properties["x"]["items"]["exclusiveMinimum"] == 0
     assert properties["id"]["maxItems"] == params["serve"]["max_beats"]
     assert "time" in properties
+
+    # /predict returns a prebuilt JSON response, and the schema still comes from its annotation.
+    answer_schema = document["paths"]["/predict"]["post"]["responses"]["200"]["content"]["application/json"]["schema"]
+    if "$ref" in answer_schema:
+        answer_schema = document["components"]["schemas"][answer_schema["$ref"].rsplit("/", 1)[-1]]
+    assert {"predictions", "diagnosis", "pattern_per_5minute"} <= set(answer_schema["properties"])
 
 
 def test_service_import_skips_features(stores_env: dict[str, str], tmp_path: Path) -> None:
