@@ -124,6 +124,23 @@ def measure_service(url: str, body: bytes, args: argparse.Namespace) -> dict:
     }
 
 
+def summary_table(services: dict) -> str:
+    """Format one Markdown row per service and round: sequential p50 and p99, concurrent throughput."""
+    lines = [
+        "| service | round | load average | sequential p50 | sequential p99 | concurrent throughput | errors |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for name, service in services.items():
+        for number, run in enumerate(service["rounds"], start=1):
+            sequential, concurrent = run["sequential"], run["concurrent"]
+            errors = sequential["failures"] + concurrent["failures"]
+            lines.append(
+                f"| {name} | {number} | {run['load_average_before'][0]:.1f} | {sequential['p50_ms']} ms "
+                f"| {sequential['p99_ms']} ms | {concurrent['requests_per_s']} requests/s | {errors} |"
+            )
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument(
@@ -164,23 +181,6 @@ def main() -> None:
     print(summary_table(results["services"]))
     if args.output:
         args.output.write_text(text + "\n")
-
-
-def summary_table(services: dict) -> str:
-    """Format one Markdown row per service and round: sequential p50 and p99, concurrent throughput."""
-    lines = [
-        "| service | round | load average | sequential p50 | sequential p99 | concurrent throughput | errors |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
-    ]
-    for name, service in services.items():
-        for number, run in enumerate(service["rounds"], start=1):
-            sequential, concurrent = run["sequential"], run["concurrent"]
-            errors = sequential["failures"] + concurrent["failures"]
-            lines.append(
-                f"| {name} | {number} | {run['load_average_before'][0]:.1f} | {sequential['p50_ms']} ms "
-                f"| {sequential['p99_ms']} ms | {concurrent['requests_per_s']} requests/s | {errors} |"
-            )
-    return "\n".join(lines)
 
 
 if __name__ == "__main__":
