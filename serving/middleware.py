@@ -115,7 +115,7 @@ class ValidationErrorSummary:
 
     BentoML 1.4.40 writes `"error": "2 validation error for PredictRequestIODescriptor"`, which names
     an internal class and no field. The new line lists each entry of `detail` as `field: message`,
-    so a client that shows only `error` still tells the user which field is wrong. Other responses
+    so a client that shows only `error` still shows the user which field is invalid. Other responses
     pass through unchanged.
     """
 
