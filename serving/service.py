@@ -95,12 +95,12 @@ class CardioSpike:
         # beats) skip that hop and run on the event loop. Longer ones go to a thread, so that
         # /livez and /readyz stay responsive while they run.
         if len(x) <= INLINE_MAX_BEATS:
-            response = self._predict(id, x, time)
+            prediction = self._predict(id, x, time)
         else:
-            response = await anyio.to_thread.run_sync(self._predict, id, x, time)
+            prediction = await anyio.to_thread.run_sync(self._predict, id, x, time)
         # One JSON body with its Content-Length: BentoML's own encoding of a returned model sends
         # it chunked, in two messages that pass through every middleware.
-        return Response(response.model_dump_json(), media_type="application/json")
+        return Response(prediction.model_dump_json(), media_type="application/json")
 
     def _predict(self, ids: list[int | str], x: list[float], time: list[float] | None) -> PredictResponse:
         detection = self.detector.detect(
